@@ -1,7 +1,10 @@
 package workflow
 
 import (
+	"crypto/sha1" //nolint:gosec // RFC 4122 name-based UUIDs are defined with SHA-1; not a security use.
+	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -254,4 +257,37 @@ type OutboxMessage struct {
 	// CreatedAt and SentAt.
 	CreatedAt time.Time
 	SentAt    *time.Time
+}
+
+// StepIdempotencyKey derives the idempotency key of one step of one
+// generation of a run: the same for every attempt and crash re-run of that
+// step, new after a replay. It is a name-based (version 5) UUID, so the
+// engine and the store (recording interrupted attempts) derive the same key.
+func StepIdempotencyKey(runID string, generation int, stepID string) string {
+	return uuidV5(stepKeyNamespace, "sluice:"+runID+":"+strconv.Itoa(generation)+":"+stepID)
+}
+
+// stepKeyNamespace is the RFC 4122 URL namespace.
+var stepKeyNamespace = [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+
+// uuidV5 implements RFC 4122 section 4.3 with SHA-1.
+func uuidV5(namespace [16]byte, name string) string {
+	h := sha1.New()
+	h.Write(namespace[:])
+	h.Write([]byte(name))
+	var u [16]byte
+	copy(u[:], h.Sum(nil))
+	u[6] = (u[6] & 0x0f) | 0x50 // version 5
+	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	var buf [36]byte
+	hex.Encode(buf[0:8], u[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], u[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], u[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], u[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], u[10:])
+	return string(buf[:])
 }

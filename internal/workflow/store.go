@@ -48,8 +48,10 @@ type Store interface {
 	// first): each gets status running, LeaseOwner p.Owner, LeaseToken+1,
 	// DueAt p.Now+p.LeaseFor and StartedAt if unset. A run that was running
 	// (its lease expired) also gets Attempt+1 and an interrupted
-	// StepExecution recording the lost attempt. Returns the claimed runs as
-	// they are after the claim.
+	// StepExecution recording the lost attempt, with the IdempotencyKey that
+	// attempt was given (StepIdempotencyKey) and an empty StepType (the
+	// store does not read definitions). Returns the claimed runs as they are
+	// after the claim.
 	RunClaim(ctx context.Context, p *RunClaimParams) ([]*Run, error)
 	// RunCheckpoint records a step's outcome in one transaction: inserts
 	// p.Execution, updates the run to its next state, inserts p.Outbox rows
