@@ -6,9 +6,15 @@
 package engine
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/internal/step"
@@ -27,16 +33,19 @@ type Config struct {
 	Now func() time.Time
 	// Owner names this engine in leases. Defaults to hostname-pid-random.
 	Owner string
-	// Workers is how many steps run at once. Defaults to 64.
+	// Workers is how many runs are worked on at once. Defaults to 64.
 	Workers int
 	// ClaimBatch is how many due runs one claim takes at most. Defaults to
 	// Workers.
 	ClaimBatch int
 	// LeaseFor is how long a claim holds a run before another worker may
-	// take it over. Defaults to 60s.
+	// take it over, so about how long after a crash its runs resume.
+	// Defaults to 30s. A step that may run longer keeps its lease alive
+	// (every LeaseFor/3) while it runs.
 	LeaseFor time.Duration
 	// PollInterval bounds how long the engine sleeps between looks for due
-	// runs that no in-process signal announced. Defaults to 1s.
+	// runs that no in-process signal announced (runs started by another
+	// process). Defaults to 1s.
 	PollInterval time.Duration
 	// ShutdownTimeout is how long Run waits for running steps after its
 	// context ends before cancelling them. Defaults to 10s.
@@ -46,87 +55,103 @@ type Config struct {
 	// Random returns a float in [0,1) for retry jitter. Defaults to
 	// math/rand/v2.Float64.
 	Random func() float64
+	// TriggerCacheTTL is how long a webhook key's resolution to a workflow
+	// version is cached. Changes made through this engine invalidate it at
+	// once; changes made by another replica are seen after at most this
+	// long. Defaults to 1s; negative disables the cache.
+	TriggerCacheTTL time.Duration
+	// Observer, if set, is called after every committed run change (start,
+	// step checkpoint, cancel, replay). It runs on the engine's goroutines
+	// and must not block.
+	Observer func(Event)
 }
 
-// Engine runs workflows. Create it with New; call Run to process runs.
+// Engine runs workflows. Create it with New; call Run to process runs. All
+// methods are safe for concurrent use.
 type Engine struct {
-	cfg Config
+	cfg   Config
+	store workflow.Store
+	log   *slog.Logger
+
+	defs     *definitionCache
+	triggers *triggerCache
+
+	wake     chan struct{} // a run may have become due
+	freed    chan struct{} // a worker slot was freed
+	running  sync.Map      // run id → context.CancelFunc
+	started  atomic.Bool
+	stopping atomic.Bool
 }
 
 // New validates cfg, fills defaults and returns an Engine.
 func New(cfg Config) (*Engine, error) {
-	panic("TODO")
+	if cfg.Store == nil {
+		return nil, errors.New("engine: Config.Store is required")
+	}
+	if cfg.Registry == nil {
+		return nil, errors.New("engine: Config.Registry is required")
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Random == nil {
+		cfg.Random = rand.Float64
+	}
+	cfg.Owner = cmp.Or(cfg.Owner, defaultOwner())
+	cfg.Workers = cmp.Or(cfg.Workers, 64)
+	cfg.ClaimBatch = cmp.Or(cfg.ClaimBatch, cfg.Workers)
+	cfg.LeaseFor = cmp.Or(cfg.LeaseFor, 30*time.Second)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, time.Second)
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 10*time.Second)
+	cfg.TriggerCacheTTL = cmp.Or(cfg.TriggerCacheTTL, time.Second)
+	switch {
+	case cfg.Workers < 1:
+		return nil, fmt.Errorf("engine: Config.Workers must be >= 1, got %d", cfg.Workers)
+	case cfg.ClaimBatch < 1:
+		return nil, fmt.Errorf("engine: Config.ClaimBatch must be >= 1, got %d", cfg.ClaimBatch)
+	case cfg.LeaseFor < time.Second/10:
+		return nil, fmt.Errorf("engine: Config.LeaseFor must be >= 100ms, got %s", cfg.LeaseFor)
+	case cfg.PollInterval < time.Millisecond:
+		return nil, fmt.Errorf("engine: Config.PollInterval must be >= 1ms, got %s", cfg.PollInterval)
+	}
+	e := &Engine{
+		cfg:   cfg,
+		store: cfg.Store,
+		log:   cfg.Logger.With("component", "engine", "owner", cfg.Owner),
+		wake:  make(chan struct{}, 1),
+		freed: make(chan struct{}, 1),
+	}
+	e.defs = newDefinitionCache(cfg.Store, cfg.Registry)
+	e.triggers = newTriggerCache(cfg.TriggerCacheTTL, cfg.Now)
+	return e, nil
 }
 
 // Store returns the engine's store, for read-only queries.
-func (e *Engine) Store() workflow.Store { return e.cfg.Store }
+func (e *Engine) Store() workflow.Store { return e.store }
 
-// Run processes due runs until ctx ends, then stops claiming, waits up to
-// ShutdownTimeout for running steps, cancels the rest and releases their
-// leases. It returns nil after a clean shutdown.
-func (e *Engine) Run(ctx context.Context) error {
-	panic("TODO")
+// Owner returns the name this engine claims runs under.
+func (e *Engine) Owner() string { return e.cfg.Owner }
+
+// signal wakes the dispatcher without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
-// ValidateWorkflow parses and validates a DSL document. It returns nil or a
-// *workflow.Error with code EINVALID listing every problem with its JSON
-// pointer.
-func (e *Engine) ValidateWorkflow(raw []byte) error {
-	panic("TODO")
+func defaultOwner() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "sluice"
+	}
+	return fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.IntN(0x10000))
 }
 
-// PutWorkflow validates and stores a DSL document. An unchanged document
-// returns the existing latest version with created=false.
-func (e *Engine) PutWorkflow(ctx context.Context, raw []byte) (v *workflow.WorkflowVersion, created bool, err error) {
-	panic("TODO")
-}
-
-// StartParams are the arguments of Engine.Start. Exactly one of WorkflowID
-// and TriggerKey is set.
-type StartParams struct {
-	// WorkflowID starts the latest version of a workflow by id (API trigger).
-	WorkflowID string
-	// TriggerKey starts the enabled workflow with this webhook key.
-	TriggerKey string
-	// IdempotencyKey deduplicates starts per trigger. Required.
-	IdempotencyKey string
-	// Input is the trigger body (any JSON value; empty means null).
-	Input json.RawMessage
-}
-
-// Start durably starts a run, or returns the run an earlier start with the
-// same idempotency key created (existing=true). ENOTFOUND for an unknown or
-// disabled workflow or trigger key; EIDEMPOTENCY when the key was used with a
-// different input; EINVALID for bad params.
-func (e *Engine) Start(ctx context.Context, p *StartParams) (run *workflow.Run, existing bool, err error) {
-	panic("TODO")
-}
-
-// Cancel cancels a pending, waiting or running run; a step running in this
-// process is told through its context. ENOTFOUND, ECONFLICT (terminal).
-func (e *Engine) Cancel(ctx context.Context, runID, reason string) (*workflow.Run, error) {
-	panic("TODO")
-}
-
-// ReplayParams are the arguments of Engine.Replay.
-type ReplayParams struct {
-	RunID string
-	// From is "start" or "failed_step".
-	From workflow.ReplayFrom
-	// Input, when non-nil, replaces the run's input.
-	Input json.RawMessage
-	// RequestedBy names the caller, recorded in the replay history.
-	RequestedBy string
-}
-
-// Replay restarts a dead-lettered, completed or cancelled run as a new
-// generation. ENOTFOUND, ECONFLICT (not terminal, or failed_step on a
-// completed run), EINVALID (bad From).
-func (e *Engine) Replay(ctx context.Context, p *ReplayParams) (*workflow.Run, error) {
-	panic("TODO")
-}
-
-// ReplayDeadLetter replays the run of a dead letter.
-func (e *Engine) ReplayDeadLetter(ctx context.Context, deadLetterID string, from workflow.ReplayFrom, requestedBy string) (*workflow.Run, error) {
-	panic("TODO")
+// cancelLocal cancels the context of a run worked on in this process.
+func (e *Engine) cancelLocal(runID string) {
+	if c, ok := e.running.Load(runID); ok {
+		c.(context.CancelFunc)()
+	}
 }
