@@ -132,8 +132,8 @@ func TestExecuteMockText(t *testing.T) {
 	out := res.Output.(map[string]any)
 	require.Equal(t, "This looks like a billing message: Please refund my last invoice", out["text"])
 	require.NotContains(t, out, "json")
-	require.NotContains(t, out, "label")
-	require.NotContains(t, out, "summary")
+	require.Equal(t, "billing", out["label"], "the structured answer's label is lifted without json")
+	require.Equal(t, "Please refund my last invoice", out["summary"])
 }
 
 func TestExecuteRendersMessages(t *testing.T) {

@@ -39,8 +39,8 @@ func (a *action) Execute(ctx context.Context, req *step.Request) (*step.Result, 
 	if comp.Model != "" {
 		out["model"] = comp.Model
 	}
+	v := comp.JSON
 	if a.json {
-		v := comp.JSON
 		if v == nil {
 			if err := json.Unmarshal([]byte(comp.Text), &v); err != nil {
 				// Models answer differently each time: worth another attempt.
@@ -48,11 +48,13 @@ func (a *action) Execute(ctx context.Context, req *step.Request) (*step.Result, 
 			}
 		}
 		out["json"] = v
-		if obj, ok := v.(map[string]any); ok {
-			for _, key := range []string{"label", "summary"} {
-				if s, ok := obj[key].(string); ok {
-					out[key] = s
-				}
+	}
+	// A structured answer's label and summary are lifted for convenience
+	// (steps.<id>.output.label), whether or not JSON was asked for.
+	if obj, ok := v.(map[string]any); ok {
+		for _, key := range []string{"label", "summary"} {
+			if s, ok := obj[key].(string); ok {
+				out[key] = s
 			}
 		}
 	}

@@ -69,9 +69,10 @@ var mockLabels = []string{LabelBug, LabelBilling, LabelQuestion, LabelUrgent, La
 //     question), else one of the five chosen by a hash of model and prompt.
 //   - summary: the first 12 words of the prompt ("..." when cut).
 //   - confidence: 0.9 for a keyword match, 0.5 for the hash fallback.
-//   - Text: with JSON requested, the object {"confidence", "label",
-//     "summary"} (also returned parsed in JSON); otherwise the sentence
-//     "This looks like a <label> message: <summary>".
+//   - JSON: always the object {"confidence", "label", "summary"}, so that
+//     label and summary are in the step output even without "json": true.
+//   - Text: with JSON requested, that object encoded; otherwise the
+//     sentence "This looks like a <label> message: <summary>".
 //   - Usage: words in the system prompt and all messages in, words of Text
 //     out. MaxTokens and Temperature are ignored.
 //
@@ -102,14 +103,14 @@ func (m *Mock) Complete(ctx context.Context, req *CompletionRequest) (*Completio
 	prompt := mockPrompt(req.Messages)
 	label, confidence := mockLabel(req.Model, prompt)
 	summary := mockSummary(prompt)
-	comp := &Completion{Model: req.Model}
+	obj := map[string]any{"label": label, "summary": summary, "confidence": confidence}
+	comp := &Completion{Model: req.Model, JSON: obj}
 	if req.JSON {
-		obj := map[string]any{"label": label, "summary": summary, "confidence": confidence}
 		text, err := json.Marshal(obj)
 		if err != nil {
 			return nil, fmt.Errorf("mock provider: encode answer: %w", err)
 		}
-		comp.Text, comp.JSON = string(text), obj
+		comp.Text = string(text)
 	} else {
 		comp.Text = fmt.Sprintf("This looks like a %s message: %s", label, summary)
 	}

@@ -96,7 +96,7 @@ func TestMockAnswer(t *testing.T) {
 
 	req.JSON = false
 	comp = complete(t, req)
-	require.Nil(t, comp.JSON)
+	require.Equal(t, obj, comp.JSON, "the mock always returns its structured answer")
 	require.Equal(t, fmt.Sprintf("This looks like a %s message: %s", obj["label"], obj["summary"]), comp.Text)
 
 	// Without user messages, every message is the prompt.

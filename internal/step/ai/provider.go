@@ -48,8 +48,10 @@ type Message struct {
 type Completion struct {
 	// Text is the answer as the model wrote it.
 	Text string
-	// JSON is the parsed answer when JSON was requested and the provider
-	// parsed it; when nil the handler parses Text.
+	// JSON is a structured answer, if the provider has one (the mock
+	// always does). When JSON was requested and this is nil, the handler
+	// parses Text. Its string "label" and "summary" fields are lifted into
+	// the step output either way.
 	JSON any
 	// Model is the model that answered (providers may resolve aliases);
 	// empty means the requested one.
