@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 	"github.com/sluicehq/sluice/internal/expr"
 	"github.com/sluicehq/sluice/internal/step"
 	"github.com/sluicehq/sluice/internal/step/ai"
-	"github.com/sluicehq/sluice/internal/workflow"
+	"github.com/sluicehq/sluice/internal/step/steptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -325,7 +324,7 @@ func TestCompileInvalid(t *testing.T) {
 			t.Parallel()
 			action, err := setup(t).handler.Compile(json.RawMessage(tt.config))
 			require.Nil(t, action)
-			requireInvalid(t, err, "invalid ai config", tt.want...)
+			steptest.RequireInvalid(t, err, "invalid ai config", tt.want...)
 		})
 	}
 }
@@ -335,19 +334,5 @@ func TestCompileDefaultProviderMustBeRegistered(t *testing.T) {
 	h, err := ai.New(map[string]ai.Provider{"openai": ai.NewMock()})
 	require.NoError(t, err)
 	_, err = h.Compile(json.RawMessage(`{"model": "m", "prompt": "p"}`))
-	requireInvalid(t, err, "invalid ai config", `/provider: unknown provider "mock" (known: openai)`)
-}
-
-// requireInvalid asserts err is an EINVALID error with message whose
-// fields, formatted as "path: message", start with want, in order.
-func requireInvalid(t *testing.T, err error, message string, want ...string) {
-	t.Helper()
-	require.Error(t, err)
-	require.Equal(t, workflow.EINVALID, workflow.ErrorCode(err), "%v", err)
-	require.Equal(t, message, workflow.ErrorMessage(err))
-	fields := workflow.ErrorFields(err)
-	require.Len(t, fields, len(want), "%v", fields)
-	for i, w := range want {
-		require.True(t, strings.HasPrefix(fields[i].String(), w), "field %d: got %q, want prefix %q", i, fields[i], w)
-	}
+	steptest.RequireInvalid(t, err, "invalid ai config", `/provider: unknown provider "mock" (known: openai)`)
 }

@@ -2,7 +2,6 @@ package condition_test
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,7 +10,7 @@ import (
 	"github.com/sluicehq/sluice/internal/expr"
 	"github.com/sluicehq/sluice/internal/step"
 	"github.com/sluicehq/sluice/internal/step/condition"
-	"github.com/sluicehq/sluice/internal/workflow"
+	"github.com/sluicehq/sluice/internal/step/steptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -116,7 +115,7 @@ func TestCompileInvalid(t *testing.T) {
 			t.Parallel()
 			action, err := condition.New().Compile(json.RawMessage(tt.config))
 			require.Nil(t, action)
-			requireInvalid(t, err, "invalid condition config", tt.want...)
+			steptest.RequireInvalid(t, err, "invalid condition config", tt.want...)
 		})
 	}
 }
@@ -126,18 +125,4 @@ func quote(t *testing.T, s string) string {
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
 	return string(b)
-}
-
-// requireInvalid asserts err is an EINVALID error with message whose
-// fields, formatted as "path: message", start with want, in order.
-func requireInvalid(t *testing.T, err error, message string, want ...string) {
-	t.Helper()
-	require.Error(t, err)
-	require.Equal(t, workflow.EINVALID, workflow.ErrorCode(err), "%v", err)
-	require.Equal(t, message, workflow.ErrorMessage(err))
-	fields := workflow.ErrorFields(err)
-	require.Len(t, fields, len(want), "%v", fields)
-	for i, w := range want {
-		require.True(t, strings.HasPrefix(fields[i].String(), w), "field %d: got %q, want prefix %q", i, fields[i], w)
-	}
 }

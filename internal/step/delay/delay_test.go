@@ -2,7 +2,6 @@ package delay_test
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 	"github.com/sluicehq/sluice/internal/expr"
 	"github.com/sluicehq/sluice/internal/step"
 	"github.com/sluicehq/sluice/internal/step/delay"
-	"github.com/sluicehq/sluice/internal/workflow"
+	"github.com/sluicehq/sluice/internal/step/steptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -183,21 +182,7 @@ func TestCompileInvalid(t *testing.T) {
 			t.Parallel()
 			action, err := delay.New().Compile(json.RawMessage(tt.config))
 			require.Nil(t, action)
-			requireInvalid(t, err, "invalid delay config", tt.want...)
+			steptest.RequireInvalid(t, err, "invalid delay config", tt.want...)
 		})
-	}
-}
-
-// requireInvalid asserts err is an EINVALID error with message whose
-// fields, formatted as "path: message", start with want, in order.
-func requireInvalid(t *testing.T, err error, message string, want ...string) {
-	t.Helper()
-	require.Error(t, err)
-	require.Equal(t, workflow.EINVALID, workflow.ErrorCode(err), "%v", err)
-	require.Equal(t, message, workflow.ErrorMessage(err))
-	fields := workflow.ErrorFields(err)
-	require.Len(t, fields, len(want), "%v", fields)
-	for i, w := range want {
-		require.True(t, strings.HasPrefix(fields[i].String(), w), "field %d: got %q, want prefix %q", i, fields[i], w)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluicehq/sluice/internal/step/httpcall"
+	"github.com/sluicehq/sluice/internal/step/steptest"
 )
 
 func TestCompileInvalid(t *testing.T) {
@@ -82,7 +83,7 @@ func TestCompileInvalid(t *testing.T) {
 			t.Parallel()
 			action, err := httpcall.New(httpcall.Config{}).Compile(json.RawMessage(tt.config))
 			require.Nil(t, action)
-			requireInvalid(t, err, "invalid http config", tt.want...)
+			steptest.RequireInvalid(t, err, "invalid http config", tt.want...)
 		})
 	}
 }

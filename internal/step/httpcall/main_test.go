@@ -15,7 +15,6 @@ import (
 	"github.com/sluicehq/sluice/internal/expr"
 	"github.com/sluicehq/sluice/internal/step"
 	"github.com/sluicehq/sluice/internal/step/httpcall"
-	"github.com/sluicehq/sluice/internal/workflow"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -112,19 +111,5 @@ func request() *step.Request {
 			Steps: map[string]any{"classify": map[string]any{"label": "billing", "summary": "double charge"}},
 			Run:   expr.RunInfo{ID: "run-1", StepID: "call", Attempt: 1, IdempotencyKey: "run-1/call/0"},
 		},
-	}
-}
-
-// requireInvalid asserts err is an EINVALID error with message whose
-// fields, formatted as "path: message", start with want, in order.
-func requireInvalid(t *testing.T, err error, message string, want ...string) {
-	t.Helper()
-	require.Error(t, err)
-	require.Equal(t, workflow.EINVALID, workflow.ErrorCode(err), "%v", err)
-	require.Equal(t, message, workflow.ErrorMessage(err))
-	fields := workflow.ErrorFields(err)
-	require.Len(t, fields, len(want), "%v", fields)
-	for i, w := range want {
-		require.True(t, strings.HasPrefix(fields[i].String(), w), "field %d: got %q, want prefix %q", i, fields[i], w)
 	}
 }

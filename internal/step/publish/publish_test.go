@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/internal/expr"
 	"github.com/sluicehq/sluice/internal/step"
 	"github.com/sluicehq/sluice/internal/step/publish"
+	"github.com/sluicehq/sluice/internal/step/steptest"
 	"github.com/sluicehq/sluice/internal/workflow"
 )
 
@@ -159,21 +160,7 @@ func TestCompileInvalid(t *testing.T) {
 			t.Parallel()
 			action, err := publish.New().Compile(json.RawMessage(tt.config))
 			require.Nil(t, action)
-			requireInvalid(t, err, "invalid queue_publish config", tt.want...)
+			steptest.RequireInvalid(t, err, "invalid queue_publish config", tt.want...)
 		})
-	}
-}
-
-// requireInvalid asserts err is an EINVALID error with message whose
-// fields, formatted as "path: message", start with want, in order.
-func requireInvalid(t *testing.T, err error, message string, want ...string) {
-	t.Helper()
-	require.Error(t, err)
-	require.Equal(t, workflow.EINVALID, workflow.ErrorCode(err), "%v", err)
-	require.Equal(t, message, workflow.ErrorMessage(err))
-	fields := workflow.ErrorFields(err)
-	require.Len(t, fields, len(want), "%v", fields)
-	for i, w := range want {
-		require.True(t, strings.HasPrefix(fields[i].String(), w), "field %d: got %q, want prefix %q", i, fields[i], w)
 	}
 }
