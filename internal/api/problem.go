@@ -129,8 +129,8 @@ func installErrorConstructor() {
 	hooksOnce.Do(func() {
 		huma.NewError = humaError
 		huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
-			p := humaError(status, msg, errs...).(*Problem)
-			if hctx != nil {
+			p, ok := humaError(status, msg, errs...).(*Problem)
+			if ok && hctx != nil {
 				if id := RequestID(hctx.Context()); id != "" {
 					p.Instance = requestURN(id)
 				}

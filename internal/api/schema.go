@@ -29,11 +29,16 @@ func (s *Server) registerDefinitionSchema() *huma.Schema {
 	components := s.api.OpenAPI().Components.Schemas.Map()
 	defs, _ := root["$defs"].(map[string]any)
 	for name, def := range defs {
-		components[definitionSchemaName+name] = &huma.Schema{Extensions: rewriteRefs(def).(map[string]any)}
+		ext, ok := rewriteRefs(def).(map[string]any)
+		if !ok {
+			continue // every $defs entry is an object schema
+		}
+		components[definitionSchemaName+name] = &huma.Schema{Extensions: ext}
 	}
 	delete(root, "$defs")
 	delete(root, "$schema")
-	components[definitionSchemaName] = &huma.Schema{Extensions: rewriteRefs(root).(map[string]any)}
+	rootExt, _ := rewriteRefs(root).(map[string]any) // root is an object
+	components[definitionSchemaName] = &huma.Schema{Extensions: rootExt}
 	return &huma.Schema{Ref: "#/components/schemas/" + definitionSchemaName}
 }
 

@@ -116,7 +116,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+	if s.ln, err = (&net.ListenConfig{}).Listen(ctx, "tcp", s.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.http = &http.Server{

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -69,7 +70,12 @@ type steps struct {
 
 // newSteps builds the step registry. A new step type is one line here.
 func newSteps(version string) (*steps, error) {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	base, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return nil, errors.New("net/http's default transport is not an *http.Transport")
+	}
+	transport := base.Clone()
+	transport.MaxIdleConnsPerHost = 64 // many runs call the same few downstreams
 	aiHandler, err := ai.New(map[string]ai.Provider{ai.DefaultProvider: ai.NewMock()})
 	if err != nil {
 		return nil, err

@@ -157,7 +157,7 @@ func compactInput(input json.RawMessage) (json.RawMessage, error) {
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, input); err != nil {
-		return nil, fmt.Errorf("input is not valid JSON: %v", err)
+		return nil, fmt.Errorf("input is not valid JSON: %w", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -152,6 +152,8 @@ func defaultOwner() string {
 // cancelLocal cancels the context of a run worked on in this process.
 func (e *Engine) cancelLocal(runID string) {
 	if c, ok := e.running.Load(runID); ok {
-		c.(context.CancelFunc)()
+		if cancel, ok := c.(context.CancelFunc); ok {
+			cancel()
+		}
 	}
 }

@@ -36,7 +36,7 @@ type runWork struct {
 func (e *Engine) process(ctx context.Context, run *workflow.Run) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	e.running.Store(run.ID, context.CancelFunc(cancel))
+	e.running.Store(run.ID, cancel)
 	defer e.running.Delete(run.ID)
 
 	w := &runWork{e: e, run: run, log: e.log.With("run", run.ID, "workflow", run.WorkflowID)}

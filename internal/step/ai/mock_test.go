@@ -44,7 +44,7 @@ func TestMockLabels(t *testing.T) {
 			t.Parallel()
 			comp := complete(t, &ai.CompletionRequest{Model: "m", Messages: user(tt.prompt), JSON: true})
 			require.Equal(t, tt.want, comp.JSON.(map[string]any)["label"])
-			require.Equal(t, 0.9, comp.JSON.(map[string]any)["confidence"])
+			require.InDelta(t, 0.9, comp.JSON.(map[string]any)["confidence"], 1e-9)
 		})
 	}
 
@@ -52,7 +52,7 @@ func TestMockLabels(t *testing.T) {
 		t.Parallel()
 		// "download" is not "down", "bugfix" not "bug": the hash decides.
 		comp := complete(t, &ai.CompletionRequest{Model: "m", Messages: user("Download the bugfix"), JSON: true})
-		require.Equal(t, 0.5, comp.JSON.(map[string]any)["confidence"])
+		require.InDelta(t, 0.5, comp.JSON.(map[string]any)["confidence"], 1e-9)
 	})
 }
 
@@ -64,7 +64,7 @@ func TestMockDeterministic(t *testing.T) {
 	for range 20 {
 		require.Equal(t, first, complete(t, req))
 	}
-	require.Equal(t, 0.5, first.JSON.(map[string]any)["confidence"], "no keyword: hash fallback")
+	require.InDelta(t, 0.5, first.JSON.(map[string]any)["confidence"], 1e-9, "no keyword: hash fallback")
 
 	// The fallback depends on the model too, and spreads over all labels.
 	seen := map[string]bool{}

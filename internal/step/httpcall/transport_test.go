@@ -2,7 +2,6 @@ package httpcall_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,7 +24,7 @@ func TestExecuteNetworkError(t *testing.T) {
 	require.False(t, step.IsPermanent(err), "%v", err)
 	require.ErrorContains(t, err, "http GET "+b.srv.URL+"/x: ")
 	var statusErr *httpcall.StatusError
-	require.False(t, errors.As(err, &statusErr))
+	require.NotErrorAs(t, err, &statusErr)
 }
 
 // blockingServer answers only when the client gives up (or the test ends).
