@@ -65,6 +65,14 @@ type Store interface {
 	// shutdown): status pending (or waiting if Attempt > 1), due at p.Now,
 	// lease cleared. ELEASELOST if the token is stale.
 	RunRelease(ctx context.Context, p *RunLeaseParams) error
+	// RunExpireLeases ends the leases of running runs now, as if they had
+	// expired: those held by p.Owner, or every running run when p.Owner is
+	// "". The next claim takes them over as usual (Attempt+1 and an
+	// interrupted StepExecution). It is for a caller that knows the holder
+	// is dead: a process restarted under the same owner name, or the only
+	// process of an embedded database starting up. Returns how many runs it
+	// touched.
+	RunExpireLeases(ctx context.Context, p *RunExpireLeasesParams) (int, error)
 	// RunCancel cancels a pending, running or waiting run: status cancelled,
 	// LeaseToken+1 (so a worker still running it cannot commit), DueAt nil.
 	// ENOTFOUND if unknown; ECONFLICT if the run is terminal.
@@ -202,6 +210,13 @@ type RunLeaseParams struct {
 	LeaseToken int64
 	Until      time.Time
 	Now        time.Time
+}
+
+// RunExpireLeasesParams are the arguments of Store.RunExpireLeases.
+type RunExpireLeasesParams struct {
+	// Owner limits the expiry to one lease holder; "" means every holder.
+	Owner string
+	Now   time.Time
 }
 
 // RunCancelParams are the arguments of Store.RunCancel.

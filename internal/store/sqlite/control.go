@@ -35,6 +35,24 @@ func (s *Store) RunRelease(ctx context.Context, p *workflow.RunLeaseParams) erro
 	})
 }
 
+// RunExpireLeases implements workflow.Store. updated_at is left alone: it is
+// when the lost attempt started, for the interrupted step execution the next
+// claim records.
+func (s *Store) RunExpireLeases(ctx context.Context, p *workflow.RunExpireLeasesParams) (int, error) {
+	var n int64
+	err := s.write(ctx, "expire leases", func(w *wtx) error {
+		res, err := w.exec(`UPDATE runs SET due_at = ?
+			WHERE status = 'running' AND due_at > ? AND (? = '' OR lease_owner = ?)`,
+			micros(p.Now), micros(p.Now), p.Owner, p.Owner)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
 // RunCancel implements workflow.Store. The run's Error becomes the reason
 // ("cancelled" if none) and FinishedAt the cancellation time.
 func (s *Store) RunCancel(ctx context.Context, p *workflow.RunCancelParams) (*workflow.Run, error) {

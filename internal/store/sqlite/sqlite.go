@@ -14,6 +14,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -50,6 +51,20 @@ type Config struct {
 	// the schema exists, calls fail with EUNAVAILABLE. Defaults to false:
 	// Open applies pending migrations.
 	SkipMigrations bool
+	// Exclusive makes this process the database's only user that runs
+	// workflows: Open takes an advisory lock on PATH-sluice.lock (dropped by
+	// the kernel when the process exits, however it exits) and fails with
+	// ECONFLICT if another process holds it. `sluice serve` sets it, so that
+	// at start-up it may take over the runs a crashed predecessor left
+	// running without waiting for their leases to expire. Defaults to false.
+	Exclusive bool
+	// Synchronous is SQLite's synchronous setting: "full" syncs the WAL to
+	// disk at every commit (one sync per group commit), so an acknowledged
+	// write survives a power loss or OS crash; "normal" syncs only at WAL
+	// checkpoints: it survives a process crash at any point, but a power
+	// loss may lose the last commits, for about 25% more step throughput.
+	// Defaults to "full".
+	Synchronous string
 }
 
 // Store is the SQLite workflow.Store. Create it with Open; it is safe for
@@ -77,6 +92,8 @@ type Store struct {
 
 	// errs is the writer goroutine's per-batch scratch space.
 	errs []error
+
+	lock *processLock // held when cfg.Exclusive
 }
 
 var _ workflow.Store = (*Store)(nil)
@@ -92,6 +109,11 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	cfg.BusyTimeout = cmp.Or(cfg.BusyTimeout, 5*time.Second)
 	cfg.ReadConns = cmp.Or(cfg.ReadConns, max(4, runtime.GOMAXPROCS(0)))
 	cfg.MaxBatch = cmp.Or(cfg.MaxBatch, 256)
+	cfg.Synchronous = strings.ToLower(cmp.Or(cfg.Synchronous, "full"))
+	if cfg.Synchronous != "full" && cfg.Synchronous != "normal" {
+		return nil, workflow.Invalid("invalid SQLite config",
+			workflow.FieldError{Path: "/synchronous", Message: fmt.Sprintf("must be \"full\" or \"normal\", got %q", cfg.Synchronous)})
+	}
 	if cfg.BusyTimeout < 0 || cfg.ReadConns < 1 || cfg.MaxBatch < 1 {
 		return nil, workflow.Errorf(workflow.EINVALID, "sqlite: invalid config %+v", cfg)
 	}
@@ -104,8 +126,16 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		writerDone: make(chan struct{}),
 		errs:       make([]error, 0, cfg.MaxBatch),
 	}
+	if cfg.Exclusive {
+		lock, err := lockExclusive(path)
+		if err != nil {
+			return nil, wrapErr("open", err)
+		}
+		s.lock = lock
+	}
 	if err := s.open(ctx); err != nil {
 		_ = s.closeDBs()
+		_ = s.lock.release()
 		return nil, err
 	}
 	go s.runWriter()
@@ -225,7 +255,7 @@ func (s *Store) dsn(writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(s.cfg.BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous("+strings.ToUpper(s.cfg.Synchronous)+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
@@ -272,7 +302,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.writerDone
-		s.closeErr = s.closeDBs()
+		s.closeErr = errors.Join(s.closeDBs(), s.lock.release())
 	})
 	return s.closeErr
 }

@@ -188,3 +188,24 @@ func startParams(now time.Time) *workflow.RunStartParams {
 		Now: now,
 	}
 }
+
+func TestExclusiveOpenLocksOutOtherProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	first, err := Open(ctx, path, Config{Exclusive: true})
+	require.NoError(t, err)
+
+	_, err = Open(ctx, path, Config{Exclusive: true})
+	require.Equal(t, workflow.ECONFLICT, workflow.ErrorCode(err), "%v", err)
+	require.ErrorContains(t, err, "in use by another sluice process")
+
+	shared, err := Open(ctx, path, Config{})
+	require.NoError(t, err, "tools that do not run workflows (migrate, workflows apply) still open it")
+	require.NoError(t, shared.Close())
+
+	require.NoError(t, first.Close())
+	again, err := Open(ctx, path, Config{Exclusive: true})
+	require.NoError(t, err, "closing releases the lock")
+	require.NoError(t, again.Close())
+}

@@ -62,6 +62,45 @@ var runClaimTests = map[string]func(t *testing.T, b *bundle){
 		require.True(t, ok)
 		requireTime(t, now.Add(leaseFor), due)
 	},
+	"ExpireLeasesOfOneOwner": func(t *testing.T, b *bundle) {
+		mine := b.startClaimed(t) // worker-1 at t0
+		b.startAt(t, t0)
+		theirs := b.claimOne(t, "worker-2", t0)
+		b.startAt(t, t0) // pending: not touched
+		n, err := b.store.RunExpireLeases(b.ctx, &workflow.RunExpireLeasesParams{Owner: "worker-1", Now: at(time.Second)})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		requireTimePtr(t, at(time.Second), b.get(t, mine.ID).DueAt)
+		requireTimePtr(t, t0.Add(leaseFor), b.get(t, theirs.ID).DueAt)
+
+		runs := b.claim(t, "worker-1", at(time.Second), 10)
+		ids := []string{runs[0].ID, runs[1].ID}
+		require.Contains(t, ids, mine.ID, "the expired run is claimable at once")
+		for _, r := range runs {
+			if r.ID == mine.ID {
+				require.Equal(t, 2, r.Attempt)
+				require.Greater(t, r.LeaseToken, mine.LeaseToken)
+			}
+		}
+		execs := b.executions(t, mine.ID)
+		require.Len(t, execs, 1)
+		require.Equal(t, workflow.StepInterrupted, execs[0].Status)
+		requireTime(t, t0, execs[0].StartedAt)
+	},
+	"ExpireLeasesOfEveryOwner": func(t *testing.T, b *bundle) {
+		b.startClaimed(t)
+		b.startAt(t, t0)
+		b.claimOne(t, "worker-2", t0)
+		waiting := b.startAt(t, at(time.Hour))
+		n, err := b.store.RunExpireLeases(b.ctx, &workflow.RunExpireLeasesParams{Now: at(time.Second)})
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		n, err = b.store.RunExpireLeases(b.ctx, &workflow.RunExpireLeasesParams{Now: at(time.Second)})
+		require.NoError(t, err)
+		require.Equal(t, 0, n, "leases that already expired are not counted again")
+		require.Len(t, b.claim(t, "worker-3", at(time.Second), 10), 2)
+		requireTimePtr(t, at(time.Hour), b.get(t, waiting.ID).DueAt) // not running: untouched
+	},
 	"NotReclaimableBeforeExpiry": func(t *testing.T, b *bundle) {
 		b.startClaimed(t)
 		require.Empty(t, b.claim(t, "worker-2", at(leaseFor-time.Microsecond), 10))
