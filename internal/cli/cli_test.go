@@ -143,6 +143,17 @@ func TestDatabaseURLErrors(t *testing.T) {
 	code, _, errOut = runCLI(t, "migrate", "--database-url", "sqlite:")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "names no file")
+
+	dir := t.TempDir()
+	code, _, errOut = runCLI(t, "migrate", "--database-url", "sqlite:"+filepath.Join(dir, "a.db")+"?sync=sometimes")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `"full" or "normal"`)
+	code, _, errOut = runCLI(t, "migrate", "--database-url", "sqlite:"+filepath.Join(dir, "a.db")+"?cache=big")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `unknown option "cache"`)
+	code, _, errOut = runCLI(t, "migrate", "--database-url", "sqlite:"+filepath.Join(dir, "a.db")+"?sync=normal")
+	require.Equal(t, 0, code, errOut)
+	require.FileExists(t, filepath.Join(dir, "a.db"), "the query is not part of the file name")
 }
 
 func TestWorkflowsApplyCommand(t *testing.T) {

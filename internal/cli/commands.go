@@ -70,7 +70,7 @@ type migrateCmd struct{}
 // the store prepares its statements at open); Migrate is then a no-op that
 // states the intent.
 func (c *migrateCmd) Run(rt *runEnv, g *Globals) error {
-	s, err := openStore(rt.ctx, g.DatabaseURL)
+	s, _, err := openStore(rt.ctx, g.DatabaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ type applyCmd struct {
 
 // Run validates and stores each file.
 func (c *applyCmd) Run(rt *runEnv, g *Globals) error {
-	s, err := openStore(rt.ctx, g.DatabaseURL)
+	s, _, err := openStore(rt.ctx, g.DatabaseURL, false)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -142,4 +143,14 @@ func TestSwaggerUIIsSelfContained(t *testing.T) {
 		requireStatus(t, asset, http.StatusOK)
 		require.NotEmpty(t, asset.Body, u)
 	}
+}
+
+func TestSecondServerOnTheSameSQLiteFileIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *ServerConfig) { c.NoSeed = true })
+	second := NewServer(ServerConfig{Addr: "127.0.0.1:0", DatabaseURL: "sqlite:" + b.dbPath, Logger: testLogger(t)})
+	err := second.Open(context.Background())
+	require.ErrorContains(t, err, "in use by another sluice process")
+	require.NoError(t, second.Close())
+	requireStatus(t, b.do(http.MethodGet, "/readyz", nil), http.StatusOK)
 }

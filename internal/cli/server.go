@@ -89,7 +89,8 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			_ = s.Close()
 		}
 	}()
-	if s.store, err = openStore(ctx, s.cfg.DatabaseURL); err != nil {
+	var sole bool
+	if s.store, sole, err = openStore(ctx, s.cfg.DatabaseURL, true); err != nil {
 		return err
 	}
 	if s.steps, err = newSteps(s.cfg.Version); err != nil {
@@ -103,6 +104,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		LeaseFor:        s.cfg.LeaseFor,
 		PollInterval:    s.cfg.PollInterval,
 		ShutdownTimeout: s.cfg.ShutdownTimeout,
+		SoleWorker:      sole,
 	})
 	if err != nil {
 		return err

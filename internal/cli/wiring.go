@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/sluicehq/sluice/internal/step"
@@ -24,25 +25,51 @@ type store interface {
 }
 
 // openStore opens the database named by a SLUICE_DATABASE_URL value and
-// applies pending migrations.
-func openStore(ctx context.Context, databaseURL string) (store, error) {
+// applies pending migrations. worker is true for a process that will run
+// workflows (serve): an embedded database is then locked to it, and sole
+// reports that no other process can be working on it, so that the engine
+// may take over at once the runs a crashed predecessor left running.
+func openStore(ctx context.Context, databaseURL string, worker bool) (s store, sole bool, err error) {
 	scheme, rest, _ := strings.Cut(databaseURL, ":")
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
-		path := strings.TrimPrefix(rest, "//")
+		path, query, _ := strings.Cut(strings.TrimPrefix(rest, "//"), "?")
 		if path == "" {
-			return nil, fmt.Errorf("database URL %q names no file: use sqlite:PATH, e.g. sqlite:sluice.db", databaseURL)
+			return nil, false, fmt.Errorf("database URL %q names no file: use sqlite:PATH, e.g. sqlite:sluice.db", databaseURL)
 		}
-		s, err := sqlite.Open(ctx, path, sqlite.Config{})
+		cfg, err := sqliteOptions(query)
 		if err != nil {
-			return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+			return nil, false, fmt.Errorf("database URL %q: %w", databaseURL, err)
 		}
-		return s, nil
+		cfg.Exclusive = worker
+		s, err := sqlite.Open(ctx, path, cfg)
+		if err != nil {
+			return nil, false, fmt.Errorf("open SQLite database %s: %w", path, err)
+		}
+		return s, worker, nil
 	case "postgres", "postgresql":
-		return nil, fmt.Errorf("postgres support is not built yet: use sqlite:PATH for SLUICE_DATABASE_URL")
+		return nil, false, fmt.Errorf("postgres support is not built yet: use sqlite:PATH for SLUICE_DATABASE_URL")
 	default:
-		return nil, fmt.Errorf("unsupported database URL %q: use sqlite:PATH", redactURL(databaseURL))
+		return nil, false, fmt.Errorf("unsupported database URL %q: use sqlite:PATH", redactURL(databaseURL))
 	}
+}
+
+// sqliteOptions reads the options of a sqlite: URL's query: sync=full|normal.
+func sqliteOptions(query string) (sqlite.Config, error) {
+	var cfg sqlite.Config
+	values, err := url.ParseQuery(query)
+	if err != nil {
+		return cfg, fmt.Errorf("bad query: %w", err)
+	}
+	for key, vals := range values {
+		switch key {
+		case "sync":
+			cfg.Synchronous = vals[len(vals)-1]
+		default:
+			return cfg, fmt.Errorf("unknown option %q (known: sync=full|normal)", key)
+		}
+	}
+	return cfg, nil
 }
 
 // redactURL hides a password in a URL-like string.

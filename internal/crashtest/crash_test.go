@@ -25,9 +25,11 @@ const (
 	// defaultCycles is how many times the server is started and killed
 	// before the final, undisturbed start. SLUICE_CRASH_CYCLES overrides it.
 	defaultCycles = 12
-	// leaseFor is the server's --lease: how long a killed server's runs stay
-	// claimed before a restarted one takes them over.
-	leaseFor = time.Second
+	// leaseFor is the server's --lease, the production default: a restarted
+	// server owns its SQLite file alone and takes a killed predecessor's
+	// runs over at once, so the test must not need short leases to finish
+	// (drainTimeout is shorter than one lease).
+	leaseFor = 30 * time.Second
 	// senders fire webhooks concurrently, pausing 0..maxSendPause between
 	// requests, until the kill: so every kill lands among runs in flight.
 	// A cycle offers them the keys whose answer a kill lost, then at most
@@ -49,7 +51,7 @@ const (
 	downstreamMaxDelay = 20 * time.Millisecond
 	// Deadlines for observing the child.
 	readyTimeout = 20 * time.Second
-	drainTimeout = 30 * time.Second
+	drainTimeout = 25 * time.Second
 )
 
 // The workflow under test and its step ids.
@@ -72,8 +74,7 @@ var stepTypes = map[string]string{
 
 // workflowDefinition returns the DSL document: condition → http POST to the
 // downstream (with retries) → delay → queue_publish, then the run ends.
-// Steps get a short timeout so that, with a 1s lease, a killed server's
-// runs are taken over within about two seconds.
+// Steps keep the default timeout: recovery does not depend on it.
 //
 // The engine charges a step one attempt for every execution a kill
 // interrupted (even one claimed but not yet started), so each kill may cost
@@ -88,8 +89,7 @@ func workflowDefinition(downstreamURL string, cycles int) []byte {
 		"trigger": map[string]any{"type": "webhook", "key": triggerKey},
 		"startAt": stepCheck,
 		"defaults": map[string]any{
-			"timeout": "2s",
-			"retry":   map[string]any{"maxAttempts": attempts},
+			"retry": map[string]any{"maxAttempts": attempts},
 		},
 		"steps": []any{
 			map[string]any{

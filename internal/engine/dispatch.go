@@ -26,6 +26,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failures := 0
+	e.recoverOrphans(workCtx)
 	e.log.Info("engine started", "workers", e.cfg.Workers, "lease", e.cfg.LeaseFor, "poll", e.cfg.PollInterval)
 
 	for ctx.Err() == nil {
@@ -69,6 +70,25 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	return e.shutdown(&wg, cancelWork)
+}
+
+// recoverOrphans ends the leases of runs a dead predecessor left running:
+// every running run when this engine is the store's sole worker, else those
+// held under this engine's own name. They are claimed at once, recording the
+// interrupted attempts. Failure only delays recovery until the leases
+// expire.
+func (e *Engine) recoverOrphans(ctx context.Context) {
+	owner := e.cfg.Owner
+	if e.cfg.SoleWorker {
+		owner = ""
+	}
+	n, err := e.store.RunExpireLeases(ctx, &workflow.RunExpireLeasesParams{Owner: owner, Now: e.cfg.Now()})
+	switch {
+	case err != nil:
+		e.log.Warn("take over runs left running; they resume when their leases expire", "err", err)
+	case n > 0:
+		e.log.Info("taking over runs a previous process left running", "runs", n)
+	}
 }
 
 // untilNextDue returns how long to sleep until the earliest known due run,

@@ -31,7 +31,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
-	// Owner names this engine in leases. Defaults to hostname-pid-random.
+	// Owner names this engine in leases; it must be unique among the
+	// engines alive at once. Run takes over, as it starts, the runs a
+	// previous process with the same name left running, so a stable name
+	// (a pod name) speeds up recovery after a crash. Defaults to
+	// hostname-pid-random.
 	Owner string
 	// Workers is how many runs are worked on at once. Defaults to 64.
 	Workers int
@@ -60,6 +64,12 @@ type Config struct {
 	// once; changes made by another replica are seen after at most this
 	// long. Defaults to 1s; negative disables the cache.
 	TriggerCacheTTL time.Duration
+	// SoleWorker says that no other process works on this store (an
+	// embedded database locked to this process). Run then takes over, as it
+	// starts, every run a previous process left running (crashed mid-step),
+	// instead of waiting for their leases to expire. Leave it false when
+	// replicas share the database.
+	SoleWorker bool
 	// Observer, if set, is called after every committed run change (start,
 	// step checkpoint, cancel, replay). It runs on the engine's goroutines
 	// and must not block.

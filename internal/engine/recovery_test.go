@@ -183,3 +183,49 @@ func TestLostLeaseCancelsTheRunningStep(t *testing.T) {
 	require.ErrorIs(t, <-stopped, context.Canceled)
 	b.waitStatus(t, run.ID, workflow.RunCancelled)
 }
+
+func TestSoleWorkerTakesOverOrphansAtStart(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *setupOptions) {
+		o.noRun = true
+		o.config = func(c *engine.Config) { c.SoleWorker = true }
+	})
+	b.put(t, chain("orphan", map[string]any{"id": "a"}))
+	run := b.start(t, "orphan", `{}`)
+	// A process that claimed the run for an hour, then died.
+	claimed, err := b.store.RunClaim(context.Background(), &workflow.RunClaimParams{
+		Owner: "crashed", Limit: 1, LeaseFor: time.Hour, Now: time.Now(), NewExecutionID: func() string { return "x-" + run.ID },
+	})
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+
+	b.run(t, b.engine)
+	b.waitStatus(t, run.ID, workflow.RunCompleted)
+	execs := b.executions(t, run.ID)
+	require.Len(t, execs, 2)
+	require.Equal(t, workflow.StepInterrupted, execs[0].Status)
+	require.Equal(t, workflow.StepCompleted, execs[1].Status)
+}
+
+func TestRestartUnderTheSameOwnerTakesOverItsRuns(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *setupOptions) {
+		o.noRun = true
+		o.config = func(c *engine.Config) { c.Owner = "pod-7" }
+	})
+	b.put(t, chain("same-owner", map[string]any{"id": "a"}))
+	mine := b.start(t, "same-owner", `{}`)
+	ctx := context.Background()
+	_, err := b.store.RunClaim(ctx, &workflow.RunClaimParams{Owner: "pod-7", Limit: 1, LeaseFor: time.Hour, Now: time.Now()})
+	require.NoError(t, err)
+	theirs := b.start(t, "same-owner", `{}`)
+	_, err = b.store.RunClaim(ctx, &workflow.RunClaimParams{Owner: "pod-8", Limit: 1, LeaseFor: time.Hour, Now: time.Now()})
+	require.NoError(t, err)
+
+	b.run(t, b.engine)
+	b.waitStatus(t, mine.ID, workflow.RunCompleted)
+	stillTheirs, err := b.store.RunGet(ctx, theirs.ID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.RunRunning, stillTheirs.Status, "another live owner's lease is respected")
+	require.Equal(t, "pod-8", stillTheirs.LeaseOwner)
+}
