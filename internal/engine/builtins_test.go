@@ -112,3 +112,19 @@ func TestQueuePublishWritesOutboxInTheStepTransaction(t *testing.T) {
 	exec := b.executions(t, run.ID)[0]
 	require.Equal(t, exec.IdempotencyKey, m.MessageID, "the message id is the step's idempotency key")
 }
+
+func TestDelayThatEndsTheRunWaitsBeforeCompleting(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.put(t, chain("trailing-delay",
+		map[string]any{"id": "work"},
+		map[string]any{"id": "cooldown", "type": "delay", "config": map[string]any{"duration": "40ms"}}))
+	run := b.start(t, "trailing-delay", `{}`)
+	waiting := b.waitStatus(t, run.ID, workflow.RunWaiting)
+	require.Empty(t, waiting.CurrentStepID, "no step is left to run, only the wait")
+	done := b.waitStatus(t, run.ID, workflow.RunCompleted)
+	execs := b.executions(t, run.ID)
+	require.Len(t, execs, 2)
+	require.GreaterOrEqual(t, done.FinishedAt.Sub(execs[1].FinishedAt), 40*time.Millisecond, "completed only after the delay")
+	require.JSONEq(t, string(execs[1].Output), string(done.Output), "the run's output is the delay's")
+}

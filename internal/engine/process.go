@@ -92,6 +92,9 @@ func (w *runWork) failUnrunnable(err error) {
 // worker should continue with the next step in-process.
 func (w *runWork) runStep(ctx context.Context) bool {
 	run := w.run
+	if run.CurrentStepID == "" {
+		return w.commit(w.finish())
+	}
 	def, action, ok := w.compiled.Step(run.CurrentStepID)
 	if !ok {
 		return w.commit(w.deadLetter(nil, workflow.DeadLetterNonRetryable,
@@ -196,10 +199,15 @@ func (w *runWork) success(def *workflow.Step, exec *workflow.StepExecution, res 
 	}
 	next := def.Successor(res.Branch)
 	switch {
+	case res.WaitUntil.After(now):
+		// A delay that ends the run parks it with no current step: it
+		// completes, with this output, when due (see finish).
+		p.Status, p.CurrentStepID, p.Attempt, p.NextRunAt = workflow.RunWaiting, next, 1, res.WaitUntil
+		if next == "" {
+			p.Output = output
+		}
 	case next == "":
 		p.Status, p.CurrentStepID, p.Attempt, p.Output = workflow.RunCompleted, def.ID, w.run.Attempt, output
-	case res.WaitUntil.After(now):
-		p.Status, p.CurrentStepID, p.Attempt, p.NextRunAt = workflow.RunWaiting, next, 1, res.WaitUntil
 	case w.e.stopping.Load():
 		p.Status, p.CurrentStepID, p.Attempt, p.NextRunAt = workflow.RunPending, next, 1, now
 	default:
@@ -248,6 +256,15 @@ func (w *runWork) deadLetter(def *workflow.Step, reason, lastError string, exec 
 		WorkflowVersion: run.WorkflowVersion, StepID: run.CurrentStepID, StepType: stepType,
 		Reason: reason, Attempts: attempts, LastError: lastError, Input: run.Input, CreatedAt: now,
 	}
+	return p
+}
+
+// finish builds the checkpoint that completes a run whose last step was a
+// delay, once the delay is over. The run's output was recorded when it
+// parked.
+func (w *runWork) finish() *workflow.RunCheckpointParams {
+	p := w.checkpoint(nil, w.e.cfg.Now())
+	p.Status, p.Output = workflow.RunCompleted, w.run.Output
 	return p
 }
 
