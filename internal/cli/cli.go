@@ -32,7 +32,7 @@ type kongExit struct{ code int }
 
 // Globals are the flags every subcommand accepts.
 type Globals struct {
-	DatabaseURL string `name:"database-url" env:"SLUICE_DATABASE_URL" default:"sqlite:sluice.db" placeholder:"URL" help:"Database to use: sqlite:PATH (embedded SQLite file, created if missing). PostgreSQL (postgres://...) is not built yet. Default sqlite:sluice.db."`
+	DatabaseURL string `name:"database-url" env:"SLUICE_DATABASE_URL" default:"sqlite:sluice.db" placeholder:"URL" help:"Database to use: sqlite:PATH (embedded SQLite file, created if missing; one serve process per file). Add ?sync=normal to skip the disk sync at each commit (faster; a power loss may lose the last commits). PostgreSQL (postgres://...) is not built yet. Default sqlite:sluice.db."`
 	LogLevel    string `name:"log-level" env:"SLUICE_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Minimum level of log records: debug, info, warn or error."`
 	LogFormat   string `name:"log-format" env:"SLUICE_LOG_FORMAT" default:"text" enum:"text,json" help:"Log record format on stderr: text (logfmt-like) or json (one object per line)."`
 }
