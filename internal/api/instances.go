@@ -159,12 +159,14 @@ func (s *Server) fillStepTypes(ctx context.Context, run *workflow.Run, execs []*
 	if !missing {
 		return
 	}
+	loaded := false
 	for _, e := range execs {
 		if e.StepType != "" {
 			continue
 		}
-		if _, ok := types[e.StepID]; !ok {
-			s.stepTypesFromDefinition(ctx, run, types)
+		if _, ok := types[e.StepID]; !ok && !loaded {
+			s.stepTypesFromDefinition(ctx, run, types) // read the definition once at most
+			loaded = true
 		}
 		e.StepType = types[e.StepID]
 	}

@@ -102,11 +102,7 @@ func TestAIStepFailureIsRetriedThenDeadLettered(t *testing.T) {
 
 func extract(t *testing.T, raw []byte, field string) []byte {
 	t.Helper()
-	var m map[string]jsonRaw
-	require.NoError(t, jsonUnmarshal(raw, &m))
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(raw, &m))
 	return m[field]
 }
-
-type jsonRaw = json.RawMessage
-
-var jsonUnmarshal = json.Unmarshal
